@@ -1,0 +1,126 @@
+// Package mutate is admission for InferenceServices: an object in, the object with every
+// maas.io default written in (and the JSON patch that does it) out. It makes no network
+// calls, so admission stays fast and never fails because a remote system is down.
+package mutate
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/maas-io/maas-webhook/pkg/annotations"
+)
+
+// InferenceServiceGroupKind is the kind the webhook mutates.
+var InferenceServiceGroupKind = schema.GroupKind{Group: "serving.kserve.io", Kind: "InferenceService"}
+
+// Reasons an object is left untouched.
+const (
+	SkipNotInferenceService = "not an InferenceService"
+	SkipNotAnnotated        = "no " + annotations.Expose + " annotation"
+	SkipOptedOut            = "opted out by the " + annotations.OptOut + " label"
+	SkipNotExposed          = annotations.Expose + " is false"
+)
+
+// Result is the outcome of Mutate.
+type Result struct {
+	// Object is the mutated object: a copy, or the input itself when Skipped is set.
+	Object *unstructured.Unstructured
+	// Patch is the RFC 6902 patch from the input to Object; empty when nothing changed.
+	Patch []jsonpatch.JsonPatchOperation
+	// Skipped says why the object was left untouched; empty when it was defaulted.
+	Skipped string
+}
+
+// Mutate validates the maas.io annotations of obj and, when the model is to be
+// published, returns a copy with every default written into the annotations, the label
+// maas.io/managed: "true" and the finalizer maas.io/cleanup. Nothing else changes, and
+// mutating the result again changes nothing. An invalid annotation is an error that
+// names the key (see annotations.FieldErrors).
+func Mutate(obj *unstructured.Unstructured, namespaceLabels map[string]string, d annotations.Defaults) (Result, error) {
+	if obj.GroupVersionKind().GroupKind() != InferenceServiceGroupKind {
+		return Result{Object: obj, Skipped: SkipNotInferenceService}, nil
+	}
+	ann := obj.GetAnnotations()
+	if _, ok := ann[annotations.Expose]; !ok {
+		return Result{Object: obj, Skipped: SkipNotAnnotated}, nil
+	}
+	spec, err := annotations.Parse(annotations.Input{Annotations: ann, Labels: obj.GetLabels(), NamespaceLabels: namespaceLabels})
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case spec.OptOut:
+		return Result{Object: obj, Skipped: SkipOptedOut}, nil
+	case !spec.Expose:
+		return Result{Object: obj, Skipped: SkipNotExposed}, nil
+	}
+	spec, err = annotations.Default(spec, annotations.Object{Namespace: obj.GetNamespace(), Name: obj.GetName(), Annotations: ann}, d)
+	if err != nil {
+		return Result{}, err
+	}
+
+	out := obj.DeepCopy()
+	var patch []jsonpatch.JsonPatchOperation
+	newAnn, ops := setAll(ann, annotations.Render(spec), "/metadata/annotations")
+	out.SetAnnotations(newAnn)
+	patch = append(patch, ops...)
+	newLabels, ops := setAll(obj.GetLabels(), map[string]string{annotations.Managed: "true"}, "/metadata/labels")
+	out.SetLabels(newLabels)
+	patch = append(patch, ops...)
+	if fin := obj.GetFinalizers(); !slices.Contains(fin, annotations.Finalizer) {
+		out.SetFinalizers(append(slices.Clone(fin), annotations.Finalizer))
+		if len(fin) == 0 {
+			patch = append(patch, jsonpatch.NewOperation("add", "/metadata/finalizers", []any{annotations.Finalizer}))
+		} else {
+			patch = append(patch, jsonpatch.NewOperation("add", "/metadata/finalizers/-", annotations.Finalizer))
+		}
+	}
+	return Result{Object: out, Patch: patch}, nil
+}
+
+// setAll returns m with want's entries set, and the patch operations that do the same
+// to the JSON object at path, in key order.
+func setAll(m, want map[string]string, path string) (map[string]string, []jsonpatch.JsonPatchOperation) {
+	var ops []jsonpatch.JsonPatchOperation
+	if len(m) == 0 {
+		// With no map yet, one "add" of the whole map: a patch cannot add a key to an
+		// object that does not exist.
+		if len(want) == 0 {
+			return m, nil
+		}
+		return maps.Clone(want), []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, anyMap(want))}
+	}
+	out := maps.Clone(m)
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		v := want[k]
+		old, ok := m[k]
+		if ok && old == v {
+			continue
+		}
+		op := "add"
+		if ok {
+			op = "replace"
+		}
+		ops = append(ops, jsonpatch.NewOperation(op, path+"/"+escape(k), v))
+		out[k] = v
+	}
+	return out, ops
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// escape encodes a key as a JSON pointer segment (RFC 6901).
+func escape(k string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+}
