@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -58,18 +59,33 @@ type Option func(*envtest.Environment)
 // given) and stops them when the test ends.
 func Start(t testing.TB, sets []CRDSet, opts ...Option) *Env {
 	t.Helper()
+	env, err := New(sets, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stopping envtest: %v", err)
+		}
+	})
+	return env
+}
+
+// New starts kube-apiserver and etcd with the given CRD sets (KServe when none is
+// given), outside a test (the sandbox uses it). Stop ends them.
+func New(sets []CRDSet, opts ...Option) (*Env, error) {
 	if len(sets) == 0 {
 		sets = []CRDSet{KServe}
 	}
 	assets, err := AssetsDir()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var paths []string
 	for _, s := range sets {
 		dir, err := moduleDir(s.Module)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		for _, p := range s.Paths {
 			paths = append(paths, filepath.Join(dir, p))
@@ -85,23 +101,21 @@ func Start(t testing.TB, sets []CRDSet, opts ...Option) *Env {
 	}
 	cfg, err := env.Start()
 	if err != nil {
-		t.Fatalf("starting kube-apiserver and etcd from %s: %v", assets, err)
+		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
 	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping envtest: %v", err)
-		}
-	})
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
+		return nil, errors.Join(err, env.Stop())
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		t.Fatal(err)
+		return nil, errors.Join(err, env.Stop())
 	}
-	return &Env{Environment: env, Config: cfg, Client: c}
+	return &Env{Environment: env, Config: cfg, Client: c}, nil
 }
+
+// Stop stops kube-apiserver and etcd.
+func (e *Env) Stop() error { return e.Environment.Stop() }
 
 // AssetsDir returns KUBEBUILDER_ASSETS when set, else the directory `make
 // envtest-assets` builds into, failing when the binaries are not there.
