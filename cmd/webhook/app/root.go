@@ -16,5 +16,6 @@ into a 3scale product that developers find in the portal and call with their API
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCommand(), newRenderCommand())
+	root.AddCommand(newBootstrapCommand())
 	return root
 }

@@ -1,20 +1,21 @@
 package keycloak
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/maas-io/maas-webhook/pkg/bootstrap/report"
 )
 
 // Verb is what the step did, or in a dry run would do, to one object.
-type Verb string
+type Verb = report.Verb
 
 const (
 	// VerbCreate means the object was missing and is created.
-	VerbCreate Verb = "create"
+	VerbCreate = report.VerbCreate
 	// VerbUpdate means the object drifted and its drifted fields are written.
-	VerbUpdate Verb = "update"
+	VerbUpdate = report.VerbUpdate
 	// VerbUnchanged means the object already matches and nothing is written.
-	VerbUnchanged Verb = "unchanged"
+	VerbUnchanged = report.VerbUnchanged
 )
 
 // Kinds of the objects the step manages, as Action.Kind names them.
@@ -29,23 +30,9 @@ const (
 	KindIdentityProvider = "identity provider"
 )
 
-// Action is one entry of what the step did or plans.
-type Action struct {
-	Verb Verb
-	Kind string
-	Name string
-	// Fields are the drifted fields of an update, in a stable order.
-	Fields []string
-}
-
-// String describes the action, for example "update client 3scale (redirectUris)".
-func (a Action) String() string {
-	s := fmt.Sprintf("%s %s %s", a.Verb, a.Kind, a.Name)
-	if len(a.Fields) > 0 {
-		s += " (" + strings.Join(a.Fields, ", ") + ")"
-	}
-	return s
-}
+// Action is one entry of what the step did or plans; the whole bootstrap job
+// reports in the same type.
+type Action = report.Action
 
 // Keys of Result.SecretData; CLIENT_ID and CLIENT_SECRET are the keys the legacy RH-SSO
 // operator writes too.
