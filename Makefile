@@ -26,8 +26,21 @@ build: ## Build bin/webhook.
 envtest-assets: ## Build kube-apiserver and etcd from Go modules into bin/k8s/<version> (once).
 	@hack/envtest-assets.sh >/dev/null
 
+.PHONY: packaging-tools
+packaging-tools: ## Build helm and kustomize from Go modules into bin/tools (once).
+	@hack/packaging-tools.sh >/dev/null
+
+.PHONY: chart-docs
+chart-docs: ## Regenerate the values table in charts/maas-webhook/README.md.
+	$(GO) run ./test/packaging/cmd/values-table
+
+IMG ?= ghcr.io/maas-io/maas-webhook:$(VERSION)
+.PHONY: image
+image: ## Build the container image (needs docker or podman; not available on the dev machines).
+	$${CONTAINER_TOOL:-docker} build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
 .PHONY: test
-test: envtest-assets ## Run unit and integration tests (with the fuzz seed corpora) against a real kube-apiserver.
+test: envtest-assets packaging-tools ## Run unit and integration tests (with the fuzz seed corpora) against a real kube-apiserver.
 	@if [[ -z "$${MAAS_3SCALE_SPEC:-}" && -f "$(SPECS)/threescale/account_management_api.json" ]]; then export MAAS_3SCALE_SPEC="$(SPECS)/threescale/account_management_api.json"; fi; \
 	if [[ -z "$${MAAS_KEYCLOAK_SPEC:-}" && -f "$(SPECS)/keycloak/keycloak-26.6-official-openapi.json" ]]; then export MAAS_KEYCLOAK_SPEC="$(SPECS)/keycloak/keycloak-26.6-official-openapi.json"; fi; \
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) test $(TEST_FLAGS) $(PKGS)
