@@ -16,6 +16,7 @@ into a 3scale product that developers find in the portal and call with their API
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCommand(), newRenderCommand())
+	root.AddCommand(newServeCommand())
 	root.AddCommand(newBootstrapCommand())
 	return root
 }
