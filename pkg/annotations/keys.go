@@ -82,6 +82,14 @@ const (
 	StatusAppliedHash = StatusPrefix + "applied-hash"
 	// StatusSyncedAt is the RFC 3339 time of the last successful sync.
 	StatusSyncedAt = StatusPrefix + "synced-at"
+	// StatusActiveDocID is the 3scale ActiveDocs id.
+	StatusActiveDocID = StatusPrefix + "activedoc-id"
+	// StatusAppliedSections holds the hash of each section of the applied desired
+	// state, so that a change applies only the sections it touches.
+	StatusAppliedSections = StatusPrefix + "applied-sections"
+	// StatusErrorHash is the hash of a desired state 3scale refused for a reason only a
+	// person can fix; it is not retried until the desired state changes.
+	StatusErrorHash = StatusPrefix + "error-hash"
 )
 
 // Values of StatusState and of the State label.

@@ -289,7 +289,7 @@ func (p Plan) validate(path *field.Path) field.ErrorList {
 		name, value string
 	}{{"setupFee", p.SetupFee}, {"costPerMonth", p.CostPerMonth}} {
 		if fee.value != "" && !validPrice(fee.value) {
-			errs = append(errs, field.Invalid(path.Child(fee.name), fee.value, "must be a non-negative decimal number"))
+			errs = append(errs, field.Invalid(path.Child(fee.name), fee.value, "must be a non-negative decimal number with at most 4 decimal places"))
 		}
 	}
 	type key struct{ metric, period string }
@@ -323,15 +323,23 @@ func (p Plan) validate(path *field.Path) field.ErrorList {
 			errs = append(errs, field.Invalid(rp.Child("to"), r.To, "must be 0 (no upper end) or at least from"))
 		}
 		if !validPrice(r.PricePerUnit) {
-			errs = append(errs, field.Invalid(rp.Child("pricePerUnit"), r.PricePerUnit, "must be a non-negative decimal number"))
+			errs = append(errs, field.Invalid(rp.Child("pricePerUnit"), r.PricePerUnit, "must be a non-negative decimal number with at most 4 decimal places"))
 		}
 	}
 	return errs
 }
 
+// maxPriceDecimals is how many decimal places 3scale stores for prices; it refuses a
+// price with more (422 "is not a number").
+const maxPriceDecimals = 4
+
 func validPrice(s string) bool {
 	v, err := strconv.ParseFloat(s, 64)
-	return err == nil && v >= 0 && !strings.ContainsAny(s, "eEnNiI")
+	if err != nil || v < 0 || strings.ContainsAny(s, "eEnNiI") {
+		return false
+	}
+	_, frac, _ := strings.Cut(s, ".")
+	return len(frac) <= maxPriceDecimals
 }
 
 // PlanNames lists the catalogue's plan names in order.

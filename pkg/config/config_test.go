@@ -69,6 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad price", "plans: [{name: a, pricingRules: [{metric: hits, from: 1, pricePerUnit: 'cheap'}]}]", []string{"plans[0].pricingRules[0].pricePerUnit"}},
 		{"bad range", "plans: [{name: a, pricingRules: [{metric: hits, from: 0, to: -2, pricePerUnit: '1'}]}]", []string{"plans[0].pricingRules[0].from", "plans[0].pricingRules[0].to"}},
 		{"bad fee", "plans: [{name: a, setupFee: '-1'}]", []string{"plans[0].setupFee"}},
+		{"too precise price", "plans: [{name: a, pricingRules: [{metric: hits, from: 1, pricePerUnit: '0.00002'}]}]", []string{"plans[0].pricingRules[0].pricePerUnit", "at most 4 decimal places"}},
 		{"unknown default plan", "plans: [{name: a}]\ndefaultPlans: [b]", []string{"defaultPlans[0]: Unsupported value: \"b\""}},
 		{"policy name", "tokenMetrics: {policyName: 'a b', policyVersion: ''}", []string{"tokenMetrics.policyName", "tokenMetrics.policyVersion"}},
 		{"cors", "cors: {allowOrigin: 'example.com', allowHeaders: ['', 'X Y']}", []string{"cors.allowOrigin", "cors.allowHeaders[0]", "cors.allowHeaders[1]"}},
