@@ -59,14 +59,15 @@ bench: envtest-assets ## Run the benchmarks (figures are ratios against a baseli
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 .PHONY: demo
-demo: build ## Show the flow locally.
-	@echo "== render: the example InferenceServices as the webhook stores them"
+demo: ## Run the whole system locally: API server, webhook, controller, bootstrap, 3scale and Keycloak simulators (DEMO_FLAGS=--keep stays up).
+	$(GO) run ./cmd/sandbox $(DEMO_FLAGS)
+
+.PHONY: render-examples
+render-examples: build ## Print the example InferenceServices as the webhook would store them (no cluster).
 	@for f in examples/inferenceservices/{granite-chat,code-model,embeddings}.yaml; do \
 	  echo "--- $$f (patch)"; $(BIN)/webhook render --config examples/config.yaml -o patch -f $$f; done
 	@echo "--- examples/inferenceservices/invalid.yaml (refused, as the webhook would)"
 	@! $(BIN)/webhook render --config examples/config.yaml -f examples/inferenceservices/invalid.yaml
-	@echo
-	@echo "The full local sandbox (API server, webhook, controller and 3scale/Keycloak simulators) is not built yet."
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the envtest binaries).

@@ -164,6 +164,8 @@ type partialObject struct {
 		Annotations map[string]string `json:"annotations"`
 		Labels      map[string]string `json:"labels"`
 		Finalizers  []string          `json:"finalizers"`
+		// DeletionTimestamp is set while the object waits for its finalizers.
+		DeletionTimestamp *metav1.Time `json:"deletionTimestamp"`
 	} `json:"metadata"`
 }
 
@@ -191,6 +193,7 @@ func (p *partialObject) unstructured() *unstructured.Unstructured {
 	obj.SetAnnotations(p.Metadata.Annotations)
 	obj.SetLabels(p.Metadata.Labels)
 	obj.SetFinalizers(p.Metadata.Finalizers)
+	obj.SetDeletionTimestamp(p.Metadata.DeletionTimestamp)
 	return obj
 }
 

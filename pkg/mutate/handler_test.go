@@ -57,6 +57,21 @@ func object(t testing.TB, ns string, ann, labels map[string]string) []byte {
 	return b
 }
 
+// deleting marks an encoded object as being deleted.
+func deleting(t testing.TB, obj []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(obj, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["metadata"].(map[string]any)["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // outcome is what a test checks of a Response.
 type outcome struct {
 	Allowed bool
@@ -98,6 +113,7 @@ func TestHandle(t *testing.T) {
 		{name: "annotation removed on update", op: admissionv1.Update, obj: object(t, "models", nil, nil), old: object(t, "models", expose, nil), want: allowed, message: []string{SkipNotAnnotated}},
 		{name: "object opted out", op: admissionv1.Create, obj: object(t, "models", expose, map[string]string{annotations.OptOut: "true"}), want: allowed, message: []string{SkipOptedOut}},
 		{name: "namespace opted out", op: admissionv1.Create, obj: object(t, "private", expose, nil), want: allowed, message: []string{SkipOptedOut}},
+		{name: "finalizer removed while deleting", op: admissionv1.Update, user: controllerUser, obj: deleting(t, object(t, "models", expose, nil)), old: object(t, "models", expose, nil), want: allowed, message: []string{SkipDeleting}},
 		{name: "expose false", op: admissionv1.Create, obj: object(t, "models", map[string]string{annotations.Expose: "false"}, nil), want: allowed, message: []string{SkipNotExposed}},
 		{name: "annotated", op: admissionv1.Create, obj: object(t, "models", expose, nil), want: patched},
 		{name: "annotated, dry run", op: admissionv1.Create, dryRun: true, obj: object(t, "models", expose, nil), want: patched},

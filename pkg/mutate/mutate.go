@@ -24,6 +24,7 @@ const (
 	SkipNotAnnotated        = "no " + annotations.Expose + " annotation"
 	SkipOptedOut            = "opted out by the " + annotations.OptOut + " label"
 	SkipNotExposed          = annotations.Expose + " is false"
+	SkipDeleting            = "being deleted"
 )
 
 // Result is the outcome of Mutate.
@@ -48,6 +49,11 @@ func Mutate(obj *unstructured.Unstructured, namespaceLabels map[string]string, d
 	ann := obj.GetAnnotations()
 	if _, ok := ann[annotations.Expose]; !ok {
 		return Result{Object: obj, Skipped: SkipNotAnnotated}, nil
+	}
+	if obj.GetDeletionTimestamp() != nil {
+		// The controller is withdrawing the model: adding the finalizer back to the
+		// update that removes it would keep the object forever.
+		return Result{Object: obj, Skipped: SkipDeleting}, nil
 	}
 	spec, err := annotations.Parse(annotations.Input{Annotations: ann, Labels: obj.GetLabels(), NamespaceLabels: namespaceLabels})
 	if err != nil {

@@ -172,6 +172,7 @@ func TestMutateSkips(t *testing.T) {
 		{"not annotated", "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m, annotations: {maas.io/plans: 'x y'}}", nil, SkipNotAnnotated},
 		{"object opt-out", "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m, labels: {maas.io/opt-out: 'true'}, annotations: {maas.io/expose: 'true'}}", nil, SkipOptedOut},
 		{"namespace opt-out", "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m, annotations: {maas.io/expose: 'true'}}", map[string]string{annotations.OptOut: "true"}, SkipOptedOut},
+		{"being deleted", "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m, deletionTimestamp: '2026-12-01T00:00:00Z', finalizers: [example.com/x], annotations: {maas.io/expose: 'true'}}", nil, SkipDeleting},
 		{"expose false", "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m, annotations: {maas.io/expose: 'false'}}", nil, SkipNotExposed},
 	}
 	for _, tt := range tests {

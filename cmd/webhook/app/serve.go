@@ -75,9 +75,10 @@ type serveOptions struct {
 	controllerServiceAccount string
 	serviceAccount           string
 	maxRequestBytes          int64
+	workers                  int
 
-	// controllers run beside the webhook, leader-elected. The sync controller (pkg/sync)
-	// is added here, in newServeCommand.
+	// controllers run beside the webhook, leader-elected. newServeCommand adds the sync
+	// controller (pkg/sync).
 	controllers []ControllerSetup
 }
 
@@ -99,6 +100,7 @@ rotates before expiry and writes into the MutatingWebhookConfiguration's caBundl
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			o.controllers = append(o.controllers, o.setupSync(ctx))
 			return o.run(ctx)
 		},
 	}
@@ -126,6 +128,7 @@ func (o *serveOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "serve HTTP/2 as well as HTTP/1.1 (off: HTTP/2 rapid-reset and stream attacks)")
 	fs.StringVar(&o.controllerServiceAccount, "controller-service-account", "", `username allowed to write status.maas.io/* and the maas.io/state label (default "system:serviceaccount:<namespace>:<service account>")`)
 	fs.StringVar(&o.serviceAccount, "service-account", envOr("SERVICE_ACCOUNT", "maas-webhook"), "service account of this process, for the default --controller-service-account (default $SERVICE_ACCOUNT, else maas-webhook)")
+	fs.IntVar(&o.workers, "workers", 4, "InferenceServices the sync controller reconciles at once")
 	fs.Int64Var(&o.maxRequestBytes, "max-request-bytes", DefaultMaxRequestBytes, "largest AdmissionReview body accepted; larger ones are refused with 413")
 }
 
@@ -147,6 +150,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.webhookPort < 1 || o.webhookPort > 65535 {
 		errs = append(errs, fmt.Errorf("--webhook-port %d is not a port", o.webhookPort))
+	}
+	if o.workers < 1 {
+		errs = append(errs, fmt.Errorf("--workers %d must be at least 1", o.workers))
 	}
 	if o.maxRequestBytes < 1 {
 		errs = append(errs, fmt.Errorf("--max-request-bytes %d must be positive", o.maxRequestBytes))

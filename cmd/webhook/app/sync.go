@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/maas-io/maas-webhook/pkg/config"
+	maassync "github.com/maas-io/maas-webhook/pkg/sync"
+	"github.com/maas-io/maas-webhook/pkg/threescale"
+)
+
+// setupSync returns the ControllerSetup of the sync controller: a 3scale client with
+// the token read from its Secret, and the controller on the manager (leader-elected).
+// Without threescale.adminURL the process serves the webhook alone.
+func (o *serveOptions) setupSync(ctx context.Context) ControllerSetup {
+	return func(mgr manager.Manager, cfg config.Config) error {
+		log := mgr.GetLogger()
+		if cfg.RequireThreeScale() != nil {
+			log.Info("Sync controller off: the configuration has no threescale.adminURL")
+			return nil
+		}
+		ref := cfg.ThreeScale.TokenSecretRef
+		if ref.Namespace == "" {
+			ref.Namespace = o.serviceNamespace
+		}
+		// The API reader: one GET of one named Secret, so no Secret watch (nor list RBAC).
+		token, err := readSecretKey(ctx, mgr.GetAPIReader(), ref)
+		if err != nil {
+			return err
+		}
+		var caBundle []byte
+		if f := cfg.ThreeScale.CABundleFile; f != "" {
+			if caBundle, err = os.ReadFile(f); err != nil {
+				return fmt.Errorf("threescale.caBundleFile: %w", err)
+			}
+		}
+		tc, err := threescale.New(ctx, threescale.Options{
+			AdminURL: cfg.ThreeScale.AdminURL, Token: token, CABundle: caBundle,
+			InsecureSkipVerify: cfg.ThreeScale.InsecureSkipVerify,
+			QPS:                cfg.ThreeScale.RateLimit.QPS, Burst: cfg.ThreeScale.RateLimit.Burst,
+			MaxConcurrency: cfg.ThreeScale.Concurrency, Timeout: cfg.ThreeScale.Timeout.Duration,
+			Registerer: prometheus.Registerer(ctrlmetrics.Registry),
+		})
+		if err != nil {
+			return fmt.Errorf("creating the 3scale client: %w", err)
+		}
+		return maassync.SetupWithManager(mgr, maassync.Options{Config: cfg, Client: tc, Workers: o.workers})
+	}
+}
+
+// readSecretKey reads one key of a Secret; the error names the Secret and the key,
+// never the value.
+func readSecretKey(ctx context.Context, r client.Reader, ref config.SecretKeyRef) (string, error) {
+	var s corev1.Secret
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &s); err != nil {
+		return "", fmt.Errorf("reading the 3scale token from Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	v, ok := s.Data[ref.Key]
+	if !ok || len(v) == 0 {
+		return "", fmt.Errorf("secret %s/%s has no key %q with the 3scale token", ref.Namespace, ref.Name, ref.Key)
+	}
+	return string(v), nil
+}
