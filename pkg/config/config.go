@@ -152,7 +152,7 @@ func Default() Config {
 			Concurrency: 4,
 			Timeout:     metav1.Duration{Duration: 30 * time.Second},
 		},
-		TokenMetrics: TokenMetrics{Enabled: true, PolicyName: "token_metrics", PolicyVersion: "0.1"},
+		TokenMetrics: TokenMetrics{Enabled: true, PolicyName: "llm-metrics", PolicyVersion: "0.1"},
 		CORS: CORS{
 			AllowOrigin:      "*",
 			AllowHeaders:     []string{"Authorization", "Content-Type", "Accept"},

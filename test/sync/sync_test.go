@@ -46,7 +46,7 @@ func TestLifecycle(t *testing.T) {
 		PrivateEndpoint: "http://granite-3-1-8b-instruct-predictor." + h.ns() + ".svc.cluster.local:80",
 		Usages:          []string{"/ own=true"},
 		Auth:            []string{"authorization", "Authorization"},
-		Policies:        []string{"cors", "token_metrics", "apicast"},
+		Policies:        []string{"cors", "llm-metrics", "apicast"},
 		CORS: map[string]any{
 			"allow_credentials": true, "allow_origin": "*",
 			"allow_headers": []any{"Authorization", "Content-Type", "Accept"},
@@ -146,7 +146,7 @@ func TestLifecycle(t *testing.T) {
 	h.waitEvent(k, maassync.ReasonDriftRepaired, "policy chain")
 	t.Logf("drift check: %d calls: %s", h.sim.CallCount(threescalesim.AllOps), callSummary(h.sim))
 	got = describe(h.sim.Snapshot(), sys)
-	if diff := cmp.Diff([]string{"cors", "token_metrics", "apicast"}, got.Policies); diff != "" {
+	if diff := cmp.Diff([]string{"cors", "llm-metrics", "apicast"}, got.Policies); diff != "" {
 		t.Errorf("policies after drift check (-want +got):\n%s", diff)
 	}
 	if got.StagingVersion != got.ProductionVersion {

@@ -14,8 +14,10 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/maas-io/maas-webhook/pkg/annotations"
 	"github.com/maas-io/maas-webhook/pkg/config"
 	"github.com/maas-io/maas-webhook/pkg/mutate"
+	"github.com/maas-io/maas-webhook/pkg/sync/plan"
 )
 
 // renderOptions are the flags of the render command.
@@ -26,7 +28,7 @@ type renderOptions struct {
 }
 
 // renderOutputs are the values -o accepts.
-var renderOutputs = []string{"yaml", "json", "patch"}
+var renderOutputs = []string{"yaml", "json", "patch", "plan"}
 
 // ErrInvalidObjects is returned by render when at least one document was invalid.
 var ErrInvalidObjects = errors.New("invalid InferenceServices")
@@ -34,14 +36,21 @@ var ErrInvalidObjects = errors.New("invalid InferenceServices")
 func newRenderCommand() *cobra.Command {
 	o := &renderOptions{}
 	cmd := &cobra.Command{
-		Use:   "render -f FILE [-f FILE...] [--config FILE] [-o yaml|json|patch]",
+		Use:   "render -f FILE [-f FILE...] [--config FILE] [-o yaml|json|patch|plan]",
 		Short: "Print InferenceServices as the webhook would mutate them, without a cluster",
 		Long: `render reads InferenceService documents (YAML or JSON, several per file; "-" is
 standard input) and prints each one as the admission webhook would store it, or the
 RFC 6902 patch the webhook would return. An invalid maas.io annotation prints the message
 the webhook would deny the object with, and the command exits non-zero: a GitOps pipeline
 can check manifests before they reach a cluster. Namespace opt-out labels are not known
-offline; object labels are honoured.`,
+offline; object labels are honoured.
+
+-o plan prints the 3scale state the sync controller would create for each published
+model: backend, product, policy chain, methods and mapping rules, metrics, plans with
+limits and prices, ActiveDocs. Offline, a model without status.address.url is planned
+with KServe's standard-mode address, http://<name>-predictor.<namespace>.svc.cluster.local,
+unless maas.io/backend-url says otherwise; a maas.io/openapi ConfigMap cannot be read
+offline, so such a model is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -52,7 +61,7 @@ offline; object labels are honoured.`,
 	}
 	cmd.Flags().StringArrayVarP(&o.files, "filename", "f", nil, `file with InferenceService documents, or "-" for standard input`)
 	cmd.Flags().StringVar(&o.configFile, "config", "", "controller configuration file (plans and defaults); built-in defaults when empty")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "yaml", "output format: yaml, json or patch")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "yaml", "output format: yaml, json, patch or plan")
 	return cmd
 }
 
@@ -61,7 +70,7 @@ func (o *renderOptions) validate() error {
 		return errors.New("-f is required: a file, or - for standard input")
 	}
 	if !slices.Contains(renderOutputs, o.output) {
-		return fmt.Errorf("-o %q is not supported: use yaml, json or patch", o.output)
+		return fmt.Errorf("-o %q is not supported: use yaml, json, patch or plan", o.output)
 	}
 	return nil
 }
@@ -90,7 +99,17 @@ func (o *renderOptions) run(stdin io.Reader, stdout, stderr io.Writer) error {
 				fmt.Fprintln(stderr, mutate.Message(obj.GetKind(), obj.GetNamespace(), obj.GetName(), err))
 				continue
 			}
-			if err := writeResult(w, o.output, res, docs); err != nil {
+			if o.output == "plan" {
+				err = writePlan(w, res, cfg, docs)
+			} else {
+				err = writeResult(w, o.output, res, docs)
+			}
+			if errors.Is(err, errUnplannable) {
+				invalid++
+				fmt.Fprintln(stderr, err)
+				continue
+			}
+			if err != nil {
 				return err
 			}
 			docs++
@@ -165,4 +184,43 @@ func writeResult(w io.Writer, format string, res mutate.Result, index int) error
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
+}
+
+// errUnplannable is wrapped by writePlan's error for a model whose plan cannot be made
+// offline.
+var errUnplannable = errors.New("cannot be planned")
+
+// writePlan prints the desired 3scale state of a published model, or a comment saying
+// why there is none.
+func writePlan(w io.Writer, res mutate.Result, cfg config.Config, index int) error {
+	obj := res.Object
+	if index > 0 {
+		fmt.Fprintln(w, "---")
+	}
+	ref := obj.GetNamespace() + "/" + obj.GetName()
+	if res.Skipped != "" {
+		_, err := fmt.Fprintf(w, "# %s: not published (%s)\n", ref, res.Skipped)
+		return err
+	}
+	view := plan.ViewFromObject(obj)
+	view.Ready = true
+	if view.AddressURL == "" && view.PredictorURL == "" {
+		view.AddressURL = "http://" + obj.GetName() + "-predictor." + obj.GetNamespace() + ".svc.cluster.local"
+	}
+	if v := obj.GetAnnotations()[annotations.OpenAPI]; v != "" && v != annotations.OpenAPINone {
+		return fmt.Errorf("InferenceService %s %w: its OpenAPI spec is in ConfigMap %s, which render cannot read", ref, errUnplannable, v)
+	}
+	d, err := plan.Plan(view, cfg)
+	if err != nil {
+		return fmt.Errorf("InferenceService %s %w: %w", ref, errUnplannable, err)
+	}
+	b, err := plan.MarshalYAML(d)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(w, "# %s\n", ref); err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

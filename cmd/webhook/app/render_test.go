@@ -95,3 +95,23 @@ func TestRenderFlagErrors(t *testing.T) {
 		t.Errorf("malformed YAML: error %v should name the document", err)
 	}
 }
+
+func TestRenderPlan(t *testing.T) {
+	out, _, err := runRender(t, "", "-o", "plan", "--config", "../../../examples/config.yaml",
+		"-f", "../../../examples/inferenceservices/embeddings.yaml")
+	if err != nil {
+		t.Fatalf("render -o plan: %v", err)
+	}
+	for _, want := range []string{"search-nomic-embed", "http://nomic-embed-predictor.search.svc.cluster.local:80", "/v1/embeddings", "/v1/models"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "/v1/chat/completions") {
+		t.Errorf("plan exposes chat, which the model does not:\n%s", out)
+	}
+	in := "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: a, namespace: n, annotations: {maas.io/expose: 'true', maas.io/openapi: spec}}\n"
+	if _, stderr, err := runRender(t, in, "-o", "plan", "-f", "-"); !errors.Is(err, ErrInvalidObjects) || !strings.Contains(stderr, "ConfigMap spec") {
+		t.Errorf("openapi ConfigMap offline: err %v, stderr %q", err, stderr)
+	}
+}
