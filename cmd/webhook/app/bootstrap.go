@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2/textlogger"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
@@ -21,6 +22,7 @@ import (
 type bootstrapOptions struct {
 	configFile string
 	dryRun     bool
+	verbosity  int
 }
 
 func newBootstrapCommand() *cobra.Command {
@@ -40,11 +42,13 @@ Credentials come from the Kubernetes Secrets the configuration names.`,
 			if err := o.validate(); err != nil {
 				return err
 			}
-			return o.run(cmd.Context(), cmd.OutOrStdout())
+			log := textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(o.verbosity), textlogger.Output(cmd.ErrOrStderr())))
+			return o.run(logr.NewContext(cmd.Context(), log), cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&o.configFile, "config", "", "bootstrap configuration file (see examples/bootstrap.yaml)")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan without writing to Kubernetes, Keycloak or 3scale")
+	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "log verbosity of the log lines on standard error (never secrets)")
 	if f := flag.CommandLine.Lookup(config.KubeconfigFlagName); f != nil {
 		cmd.Flags().AddGoFlag(f)
 	}
