@@ -28,6 +28,7 @@ import (
 	"github.com/maas-io/maas-webhook/cmd/webhook/app"
 	"github.com/maas-io/maas-webhook/pkg/annotations"
 	"github.com/maas-io/maas-webhook/pkg/certs"
+	"github.com/maas-io/maas-webhook/pkg/config"
 	"github.com/maas-io/maas-webhook/pkg/mutate"
 	"github.com/maas-io/maas-webhook/test/testenv"
 )
@@ -84,6 +85,27 @@ func user(t testing.TB, env *testenv.Env, name string) (client.Client, string) {
 	return c, path
 }
 
+// webhookOnlyConfig writes the example configuration without threescale.adminURL, so
+// that serve runs the webhook alone: these tests are about admission, and the sync
+// controller has its own in test/sync.
+func webhookOnlyConfig(t testing.TB) string {
+	t.Helper()
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ThreeScale.AdminURL = ""
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // server is a running `webhook serve`.
 type server struct {
 	port int
@@ -95,7 +117,7 @@ type server struct {
 func startServe(t testing.TB, kubeconfig string, port int, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve",
-		"--config", configFile, "--kubeconfig", kubeconfig,
+		"--config", webhookOnlyConfig(t), "--kubeconfig", kubeconfig,
 		"--webhook-port", strconv.Itoa(port), "--webhook-bind-address", "127.0.0.1",
 		"--webhook-service-namespace", namespace, "--service-account", serviceAccount,
 		"--health-probe-bind-address", "0", "--metrics-bind-address", "0",
