@@ -18,7 +18,7 @@ import (
 
 var defaults = annotations.Defaults{Plans: []string{"basic"}, AvailablePlans: []string{"basic", "premium"}, TokenMetrics: true}
 
-func isvc(t *testing.T, doc string) *unstructured.Unstructured {
+func isvc(t testing.TB, doc string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
