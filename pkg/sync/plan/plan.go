@@ -136,15 +136,8 @@ type ApplicationPlan struct {
 	PricingRules []PricingRule `json:"pricingRules,omitempty"`
 }
 
-// Limit caps a metric over a period.
-type Limit struct {
-	// Metric is the metric's system name.
-	Metric string `json:"metric"`
-	// Period is a 3scale period.
-	Period string `json:"period"`
-	// Value is the cap.
-	Value int64 `json:"value"`
-}
+// Limit caps a metric over a period: the configuration's limit, planned as it is.
+type Limit = config.Limit
 
 // PricingRule prices a metric's usage between Min and Max (0: no upper end).
 type PricingRule struct {
@@ -342,7 +335,7 @@ func applicationPlan(p config.Plan, tokens bool) ApplicationPlan {
 	}
 	for _, l := range p.Limits {
 		if keep(l.Metric) {
-			out.Limits = append(out.Limits, Limit{Metric: l.Metric, Period: l.Period, Value: l.Value})
+			out.Limits = append(out.Limits, l)
 		}
 	}
 	for _, r := range p.PricingRules {
