@@ -308,15 +308,11 @@ func lines(actions []report.Action) []string {
 	return out
 }
 
-func TestFirstRunCreatesSecondRunChangesNothing(t *testing.T) {
-	f := newFixture(t, env(t))
-	defer f.checkNoLeak()
-	ns := f.ns
-	f.markAvailableWhenCreated()
-
-	got := lines(f.mustRun(false))
-	want := []string{
-		"create realm maas",
+// firstRunActions are the lines of a first run on a fresh cluster, with realmVerb for
+// the realm (create, or unchanged when it was there before).
+func firstRunActions(ns, realmVerb string) []string {
+	return []string{
+		realmVerb + " realm maas",
 		"create client 3scale",
 		"create protocol mapper email verified",
 		"create protocol mapper org_name",
@@ -330,6 +326,16 @@ func TestFirstRunCreatesSecondRunChangesNothing(t *testing.T) {
 		"update provider account acme (site_access_code)",
 		"unchanged settings tenant",
 	}
+}
+
+func TestFirstRunCreatesSecondRunChangesNothing(t *testing.T) {
+	f := newFixture(t, env(t))
+	defer f.checkNoLeak()
+	ns := f.ns
+	f.markAvailableWhenCreated()
+
+	got := lines(f.mustRun(false))
+	want := firstRunActions(ns, "create")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("first run actions (-want +got):\n%s", diff)
 	}

@@ -176,21 +176,7 @@ func TestRealmWithoutClientIsCompleted(t *testing.T) {
 	f.markAvailableWhenCreated()
 
 	got := lines(f.mustRun(false))
-	want := []string{
-		"unchanged realm maas",
-		"create client 3scale",
-		"create protocol mapper email verified",
-		"create protocol mapper org_name",
-		"create identity provider github",
-		"create Secret " + ns + "/maas-sso-client",
-		"create Issuer " + ns + "/maas-webhook-selfsigned",
-		"create Certificate " + ns + "/maas-webhook",
-		"create CustomPolicyDefinition " + ns + "/llm-metrics",
-		"create APIManager " + ns + "/apimanager",
-		"create SSO integration keycloak",
-		"update provider account acme (site_access_code)",
-		"unchanged settings tenant",
-	}
+	want := firstRunActions(ns, "unchanged")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
