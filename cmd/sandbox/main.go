@@ -20,6 +20,10 @@ func main() {
 	var o options
 	flag.BoolVar(&o.keep, "keep", false, "stay up after the demo, printing a kubeconfig path and the simulator URLs")
 	flag.StringVar(&o.workDir, "workdir", "", "directory for the kubeconfig, configuration, certificates and logs (a new temporary one when empty)")
+	flag.StringVar(&o.threescaleURL, "threescale-admin-url", "", "a real 3scale tenant's admin portal instead of the simulator (token in $MAAS_SANDBOX_3SCALE_TOKEN)")
+	flag.StringVar(&o.keycloakURL, "keycloak-url", "", "a real Keycloak instead of the simulator (master-realm admin in $MAAS_SANDBOX_KEYCLOAK_USER, default admin, and $MAAS_SANDBOX_KEYCLOAK_PASSWORD)")
+	flag.StringVar(&o.keycloakBasePath, "keycloak-base-path", "keycloak", "keycloak (Keycloak 17+) or rhsso (Red Hat SSO 7, under /auth), with --keycloak-url")
+	flag.StringVar(&o.portalHost, "portal-host", portalHost, "the developer portal's host, for the Keycloak client's redirect URI")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o, os.Stdout)

@@ -33,11 +33,11 @@ func (s *sandbox) bootstrap(ctx context.Context) error {
 	cfg := bootstrap.Config{
 		Namespace: systemNamespace,
 		Keycloak: bootstrap.Keycloak{
-			URL: s.kcURL, BasePath: keycloak.BasePathKeycloak,
+			URL: s.kcURL, BasePath: keycloak.BasePathMode(s.opts.keycloakBasePath),
 			AdminSecret: bootstrap.AdminSecret{Name: keycloakSecret},
 		},
 		ThreeScale: bootstrap.ThreeScale{
-			AdminURL: s.tsURL, PortalHost: portalHost,
+			AdminURL: s.tsURL, PortalHost: s.opts.portalHost,
 			AccessTokenSecret: &bootstrap.SecretKeyRef{Name: tokenSecret, Key: "token"},
 		},
 		Operator: &bootstrap.Operator{
@@ -58,9 +58,15 @@ func (s *sandbox) bootstrap(ctx context.Context) error {
 
 	cmd := exec.CommandContext(ctx, s.webhookBin, "bootstrap", "--config", path,
 		"--kubeconfig", s.kubeconfig["system:serviceaccount:"+systemNamespace+":maas-bootstrap"])
-	cmd.Stdout, cmd.Stderr = prefixWriter(s.out, "  bootstrap | "), prefixWriter(s.out, "  bootstrap | ")
+	logFile, err := os.Create(filepath.Join(s.dir, "bootstrap.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	// What it did goes to the screen; its log lines to a file, as a Job's would.
+	cmd.Stdout, cmd.Stderr = prefixWriter(s.out, "  bootstrap | "), logFile
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("webhook bootstrap: %w", err)
+		return fmt.Errorf("webhook bootstrap (log %s): %w", logFile.Name(), err)
 	}
 	sso, err := s.client.ListAuthenticationProviders(ctx)
 	if err != nil {

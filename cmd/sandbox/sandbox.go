@@ -17,16 +17,43 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/maas-io/maas-webhook/pkg/bootstrap/keycloak"
 	"github.com/maas-io/maas-webhook/pkg/threescale"
 	kcsim "github.com/maas-io/maas-webhook/test/keycloak"
 	"github.com/maas-io/maas-webhook/test/testenv"
 	threescalesim "github.com/maas-io/maas-webhook/test/threescale"
 )
 
-// options are the sandbox's flags.
+// options are the sandbox's flags. Credentials of real systems come from the
+// environment, never from flags.
 type options struct {
-	keep    bool
-	workDir string
+	keep             bool
+	workDir          string
+	threescaleURL    string
+	keycloakURL      string
+	keycloakBasePath string
+	portalHost       string
+}
+
+// Environment variables with the credentials of a real 3scale and Keycloak.
+const (
+	envThreescaleToken  = "MAAS_SANDBOX_3SCALE_TOKEN"
+	envKeycloakUser     = "MAAS_SANDBOX_KEYCLOAK_USER"
+	envKeycloakPassword = "MAAS_SANDBOX_KEYCLOAK_PASSWORD"
+)
+
+func (o options) validate() error {
+	var errs []error
+	if o.threescaleURL != "" && os.Getenv(envThreescaleToken) == "" {
+		errs = append(errs, fmt.Errorf("--threescale-admin-url needs the access token in $%s", envThreescaleToken))
+	}
+	if o.keycloakURL != "" && os.Getenv(envKeycloakPassword) == "" {
+		errs = append(errs, fmt.Errorf("--keycloak-url needs the admin password in $%s", envKeycloakPassword))
+	}
+	if o.keycloakBasePath != string(keycloak.BasePathKeycloak) && o.keycloakBasePath != string(keycloak.BasePathRHSSO) {
+		errs = append(errs, fmt.Errorf("--keycloak-base-path %q: use keycloak or rhsso", o.keycloakBasePath))
+	}
+	return errors.Join(errs...)
 }
 
 // Names the sandbox gives the control plane's objects, as the chart would.
@@ -41,14 +68,14 @@ const (
 // sandbox is one run: the processes and servers it started and the outcomes it checked.
 type sandbox struct {
 	out        io.Writer
+	opts       options
 	root, dir  string
 	webhookBin string
 	env        *testenv.Env
 	kubeconfig map[string]string // user → kubeconfig path
-	threescale *threescalesim.Server
 	tsURL      string
-	keycloak   *kcsim.Server
 	kcURL      string
+	kcUser     string
 	kcPassword string
 	client     *threescale.Client
 	serve      *exec.Cmd
@@ -63,7 +90,10 @@ type outcome struct {
 }
 
 func run(ctx context.Context, o options, out io.Writer) (err error) {
-	s := &sandbox{out: out, kubeconfig: map[string]string{}}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	s := &sandbox{out: out, opts: o, kubeconfig: map[string]string{}}
 	defer func() { err = errors.Join(err, s.close()) }()
 	steps := []struct {
 		title string
@@ -72,7 +102,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		{"preparing the work directory", func(context.Context) error { return s.prepare(o.workDir) }},
 		{"building kube-apiserver and etcd (once) and the webhook binary", s.build},
 		{"starting kube-apiserver and etcd with the KServe, 3scale-operator and cert-manager CRDs", s.startControlPlane},
-		{"starting the 3scale and Keycloak simulators on loopback", s.startSimulators},
+		{"starting the 3scale and Keycloak simulators on loopback (or using the real ones given)", s.startBackends},
 		{"running webhook bootstrap (Keycloak realm and client, APIManager, 3scale tenant)", s.bootstrap},
 		{"running webhook serve, registered with the API server over TLS", s.startServe},
 		{"applying the example InferenceServices", s.applyModels},
@@ -184,27 +214,44 @@ func (s *sandbox) startControlPlane(context.Context) error {
 	return nil
 }
 
-func (s *sandbox) startSimulators(ctx context.Context) error {
-	token, err := randomToken()
-	if err != nil {
-		return err
+// startBackends starts the 3scale and Keycloak simulators, or uses the real systems
+// the flags name.
+func (s *sandbox) startBackends(ctx context.Context) error {
+	token := os.Getenv(envThreescaleToken)
+	if s.tsURL = s.opts.threescaleURL; s.tsURL == "" {
+		var err error
+		if token, err = randomToken(); err != nil {
+			return err
+		}
+		sim := threescalesim.New(threescalesim.Config{Token: token, Tenant: "maas", Domain: "apps.sandbox.local"})
+		sim.SeedAccounts("developer", 3)
+		if s.tsURL, err = s.listen(sim); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "  3scale Admin API simulator at %s (3 developer accounts)\n", s.tsURL)
+	} else {
+		fmt.Fprintf(s.out, "  3scale tenant at %s\n", s.tsURL)
 	}
-	if s.kcPassword, err = randomToken(); err != nil {
-		return err
+	s.kcUser, s.kcPassword = os.Getenv(envKeycloakUser), os.Getenv(envKeycloakPassword)
+	if s.kcUser == "" {
+		s.kcUser = "admin"
 	}
-	s.threescale = threescalesim.New(threescalesim.Config{Token: token, Tenant: "maas", Domain: "apps.sandbox.local"})
-	s.threescale.SeedAccounts("developer", 3)
-	if s.tsURL, err = s.listen(s.threescale); err != nil {
-		return err
+	if s.kcURL = s.opts.keycloakURL; s.kcURL == "" {
+		var err error
+		if s.kcPassword, err = randomToken(); err != nil {
+			return err
+		}
+		if s.kcURL, err = s.listen(kcsim.New(kcsim.WithAdminUser(s.kcUser, s.kcPassword))); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "  Keycloak simulator at %s\n", s.kcURL)
+	} else {
+		fmt.Fprintf(s.out, "  Keycloak at %s\n", s.kcURL)
 	}
-	s.keycloak = kcsim.New(kcsim.WithAdminUser("admin", s.kcPassword))
-	if s.kcURL, err = s.listen(s.keycloak); err != nil {
-		return err
-	}
+	var err error
 	if s.client, err = threescale.New(ctx, threescale.Options{AdminURL: s.tsURL, Token: token}); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "  3scale Admin API simulator at %s (3 developer accounts)\n  Keycloak simulator at %s\n", s.tsURL, s.kcURL)
 	return s.createSecrets(ctx, token)
 }
 
@@ -212,7 +259,7 @@ func (s *sandbox) startSimulators(ctx context.Context) error {
 func (s *sandbox) createSecrets(ctx context.Context, token string) error {
 	objs := []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: tokenSecret, Namespace: systemNamespace}, StringData: map[string]string{"token": token}},
-		{ObjectMeta: metav1.ObjectMeta{Name: keycloakSecret, Namespace: systemNamespace}, StringData: map[string]string{"username": "admin", "password": s.kcPassword}},
+		{ObjectMeta: metav1.ObjectMeta{Name: keycloakSecret, Namespace: systemNamespace}, StringData: map[string]string{"username": s.kcUser, "password": s.kcPassword}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "llm-metrics-policy", Namespace: "threescale"}, StringData: map[string]string{"init.lua": "return require('llm_metrics')"}},
 	}
 	for _, ns := range []string{systemNamespace, "threescale"} {
