@@ -29,7 +29,8 @@ const (
 
 // Result is the outcome of Mutate.
 type Result struct {
-	// Object is the mutated object: a copy, or the input itself when Skipped is set.
+	// Object is the mutated object, or the input itself when Skipped is set. It has its
+	// own metadata but shares every other field with the input: treat both as read-only.
 	Object *unstructured.Unstructured
 	// Patch is the RFC 6902 patch from the input to Object; empty when nothing changed.
 	Patch []jsonpatch.JsonPatchOperation
@@ -70,7 +71,7 @@ func Mutate(obj *unstructured.Unstructured, namespaceLabels map[string]string, d
 		return Result{}, err
 	}
 
-	out := obj.DeepCopy()
+	out := shallowCopy(obj)
 	var patch []jsonpatch.JsonPatchOperation
 	newAnn, ops := setAll(ann, annotations.Render(spec), "/metadata/annotations")
 	out.SetAnnotations(newAnn)
@@ -89,6 +90,16 @@ func Mutate(obj *unstructured.Unstructured, namespaceLabels map[string]string, d
 	return Result{Object: out, Patch: patch}, nil
 }
 
+// shallowCopy copies the object's top level and its metadata, the only part Mutate
+// changes: a deep copy of the whole object was a third of Mutate's time.
+func shallowCopy(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{Object: maps.Clone(obj.Object)}
+	if md, ok := obj.Object["metadata"].(map[string]any); ok {
+		out.Object["metadata"] = maps.Clone(md)
+	}
+	return out
+}
+
 // setAll returns m with want's entries set, and the patch operations that do the same
 // to the JSON object at path, in key order.
 func setAll(m, want map[string]string, path string) (map[string]string, []jsonpatch.JsonPatchOperation) {
@@ -101,19 +112,26 @@ func setAll(m, want map[string]string, path string) (map[string]string, []jsonpa
 		}
 		return maps.Clone(want), []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, anyMap(want))}
 	}
-	out := maps.Clone(m)
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		v := want[k]
-		old, ok := m[k]
-		if ok && old == v {
-			continue
+	// Only the keys that change are sorted (for a stable patch): on an object the webhook
+	// has seen before, none.
+	var changed []string
+	for k, v := range want {
+		if old, ok := m[k]; !ok || old != v {
+			changed = append(changed, k)
 		}
+	}
+	if len(changed) == 0 {
+		return m, nil
+	}
+	slices.Sort(changed)
+	out := maps.Clone(m)
+	for _, k := range changed {
 		op := "add"
-		if ok {
+		if _, ok := m[k]; ok {
 			op = "replace"
 		}
-		ops = append(ops, jsonpatch.NewOperation(op, path+"/"+escape(k), v))
-		out[k] = v
+		ops = append(ops, jsonpatch.NewOperation(op, path+"/"+escape(k), want[k]))
+		out[k] = want[k]
 	}
 	return out, ops
 }
