@@ -260,20 +260,28 @@ func (h *harness) readyObject(k types.NamespacedName) *unstructured.Unstructured
 	return u
 }
 
+// merge sets set's entries in m (an empty value removes the key) and returns m, made
+// when nil.
+func merge(m, set map[string]string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	for k, v := range set {
+		if v == "" {
+			delete(m, k)
+			continue
+		}
+		m[k] = v
+	}
+	return m
+}
+
 // annotate merges annotations (an empty value removes the key) with a patch.
 func (h *harness) annotate(k types.NamespacedName, ann map[string]string) {
 	h.tb.Helper()
 	u := h.get(k)
 	orig := u.DeepCopy()
-	a := u.GetAnnotations()
-	for kk, v := range ann {
-		if v == "" {
-			delete(a, kk)
-			continue
-		}
-		a[kk] = v
-	}
-	u.SetAnnotations(a)
+	u.SetAnnotations(merge(u.GetAnnotations(), ann))
 	if err := h.c.Patch(h.ctx, u, client.MergeFrom(orig)); err != nil {
 		h.tb.Fatalf("annotate %s: %v", k, err)
 	}

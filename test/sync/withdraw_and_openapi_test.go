@@ -236,18 +236,7 @@ func (h *harness) labelNamespace(name string, labels map[string]string) {
 func (h *harness) patchLabels(o client.Object, labels map[string]string) {
 	h.tb.Helper()
 	orig := o.DeepCopyObject().(client.Object)
-	l := o.GetLabels()
-	if l == nil {
-		l = map[string]string{}
-	}
-	for kk, v := range labels {
-		if v == "" {
-			delete(l, kk)
-			continue
-		}
-		l[kk] = v
-	}
-	o.SetLabels(l)
+	o.SetLabels(merge(o.GetLabels(), labels))
 	if err := h.c.Patch(h.ctx, o, client.MergeFrom(orig)); err != nil {
 		h.tb.Fatalf("label %s: %v", o.GetName(), err)
 	}

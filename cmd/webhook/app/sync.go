@@ -6,12 +6,10 @@ import (
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/maas-io/maas-webhook/pkg/bootstrap/kube"
 	"github.com/maas-io/maas-webhook/pkg/config"
 	maassync "github.com/maas-io/maas-webhook/pkg/sync"
 	"github.com/maas-io/maas-webhook/pkg/threescale"
@@ -32,9 +30,9 @@ func (o *serveOptions) setupSync(ctx context.Context) ControllerSetup {
 			ref.Namespace = o.serviceNamespace
 		}
 		// The API reader: one GET of one named Secret, so no Secret watch (nor list RBAC).
-		token, err := readSecretKey(ctx, mgr.GetAPIReader(), ref)
+		token, err := kube.ReadSecretKey(ctx, mgr.GetAPIReader(), ref.Namespace, ref.Name, ref.Key)
 		if err != nil {
-			return err
+			return fmt.Errorf("reading the 3scale token: %w", err)
 		}
 		var caBundle []byte
 		if f := cfg.ThreeScale.CABundleFile; f != "" {
@@ -54,18 +52,4 @@ func (o *serveOptions) setupSync(ctx context.Context) ControllerSetup {
 		}
 		return maassync.SetupWithManager(mgr, maassync.Options{Config: cfg, Client: tc, Workers: o.workers})
 	}
-}
-
-// readSecretKey reads one key of a Secret; the error names the Secret and the key,
-// never the value.
-func readSecretKey(ctx context.Context, r client.Reader, ref config.SecretKeyRef) (string, error) {
-	var s corev1.Secret
-	if err := r.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &s); err != nil {
-		return "", fmt.Errorf("reading the 3scale token from Secret %s/%s: %w", ref.Namespace, ref.Name, err)
-	}
-	v, ok := s.Data[ref.Key]
-	if !ok || len(v) == 0 {
-		return "", fmt.Errorf("secret %s/%s has no key %q with the 3scale token", ref.Namespace, ref.Name, ref.Key)
-	}
-	return string(v), nil
 }
